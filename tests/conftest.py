@@ -10,6 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    # Keras/TensorFlow internals on numpy 2 (not ours, not actionable here)
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+
+
 def require(ok: bool, reason: str):
     "Skip (or, under CI, fail) unless `ok`."
     if ok: return
