@@ -133,7 +133,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="keras-example", choices=["tiny", "small", "keras-example", "paper"])
     p.add_argument("--size", type=int, default=None, help="image size (default: the preset's)")
-    p.add_argument("--width-div", type=int, default=None, help="width divisor (default: 4 for keras-example at 128 px, else the preset's)")
+    p.add_argument("--width-div", type=int, default=None, help="width divisor (default: 4 for keras-example at 128 px "
+                   "and for small, 1 otherwise, as in the presets)")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--xla", action="store_true", help="compile the train step with XLA (jit_compile=True)")
@@ -149,7 +150,8 @@ def main():
     from gaugan_nb.networks import gaugan_config
     base = gaugan_config(a.preset)
     a.size = a.size or base.image_size[0]
-    if a.width_div is None: a.width_div = 4 if (a.preset == "keras-example" and a.size == 128) else 1
+    if a.width_div is None and a.preset == "keras-example" and a.size == 128: a.width_div = 4  # the example's --div 4
+    if a.width_div is None: a.width_div = {"small": 4}.get(a.preset, 1)  # the preset's own widths
     if a.worker: return run_ours(a)
     if a.vs_example:
         if a.preset != "keras-example": p.error("--vs-example compares the keras-example preset (the example's architecture)")
