@@ -85,9 +85,10 @@ def cmd_train(args) -> int:
     from gaugan_nb.training import read_checkpoint_meta, train, GauGANConfig
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
-    if ckpt.exists():
-        cfg = GauGANConfig.from_dict(read_checkpoint_meta(ckpt)["config"])
-        vgg = args.vgg_weights or ("none" if cfg.lambda_vgg and cfg.preset in CPU_PRESETS else "imagenet")
+    if ckpt.exists():  # resume: the checkpoint's config, and the VGG weights it was trained with
+        meta = read_checkpoint_meta(ckpt)
+        cfg = GauGANConfig.from_dict(meta["config"])
+        vgg = args.vgg_weights or meta.get("vgg_weights", "imagenet")
     else:
         over = {}
         vgg = args.vgg_weights

@@ -415,7 +415,7 @@ def train(data, # a dataset (`PairedImages`, `SyntheticFacades`, or a subset)
     vx, vy = next(iter(make_dataset(shown, cfg.image_size, min(4, len(shown)), training=False)))
     history = LossPlot(out, (meta or {}).get("history"))
     extra = dict(split_seed=split_seed, val_stems=list(val_set.stems), data=str(getattr(data, "root", "synthetic")),
-                 batch_size=batch_size, label_offset=int(data.label_offset))
+                 batch_size=batch_size, label_offset=int(data.label_offset), vgg_weights=str(vgg_weights))
     callbacks = [keras.callbacks.TerminateOnNaN(), SampleGrid(vx, vy, out, seed=seed, palette=data.palette, show=show),
                  history, CheckpointEvery(ckpt, history, extra)]
     if start >= epochs: log(f"already trained for {start} epochs (asked for {epochs}): nothing to do")

@@ -159,3 +159,21 @@ def test_vgg_imagenet_unavailable_is_a_clear_error(tmp_path):
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert r.returncode == 1 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in lines[0] and "lambda_vgg=0" in lines[0]
+
+
+def test_resume_keeps_the_vgg_weights(tmp_path):
+    "A run started with --vgg-weights PATH resumes with the same weights, never silently with random ones."
+    import keras
+    from gaugan_nb.training import read_checkpoint_meta
+    weights = tmp_path / "vgg19.weights.h5"
+    keras.applications.VGG19(include_top=False, weights=None).save_weights(weights)
+    args = ["train", "--data", "synthetic:8", "--preset", "tiny", "--batch-size", "4", "--out", tmp_path / "run", "--no-progress"]
+    r = run_gaugan(*args, "--epochs", "1", "--vgg-weights", weights, "--lambda-vgg", "1", timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "VGG19 x1" in r.stdout
+    r = run_gaugan(*args, "--epochs", "2", timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resumed from" in r.stdout
+    meta = read_checkpoint_meta(tmp_path / "run" / "checkpoint.npz")
+    assert meta["epoch"] == 2 and meta["vgg_weights"] == str(weights)
+    assert meta["history"]["g_vgg"][-1] > 0
