@@ -14,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['FACADE_CLASSES', 'FACADE_PALETTE', 'IMAGE_EXTS', 'LABEL_EXTS', 'DataError', 'labels_to_color', 'read_image',
-           'read_label_file', 'colors_to_labels', 'detect_label_offset', 'PairedImages', 'pair_by_stem',
+           'read_label_file', 'colors_to_labels', 'detect_label_offset', 'stem_indices', 'PairedImages', 'pair_by_stem',
            'read_classes_file', 'open_pairs', 'default_palette', 'cmp_facades_dir', 'synthetic_facade',
            'SyntheticFacades', 'window_grid_score', 'sill_support', 'split_stems', 'split_dataset', 'make_dataset',
            'show_batch', 'DataReport', 'check_pairs', 'write_pairs']
@@ -105,6 +105,13 @@ def detect_label_offset(values, # every label value present in the dataset
                     "pass label_offset=0 or label_offset=1")
 
 # %% ../nbs/00_data.ipynb #3391ee88
+def stem_indices(all_stems, wanted, where) -> list:
+    "Positions of `wanted` in `all_stems`, in the order given; unknown stems are a `DataError` naming `where`."
+    idx = {s: i for i, s in enumerate(all_stems)}
+    missing = [s for s in wanted if s not in idx]
+    if missing: raise DataError(f"{where}: unknown stems {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+    return [idx[s] for s in wanted]
+
 @dataclass
 class PairedImages:
     "Photos and label maps paired by file stem, with the decoding rules of their layout."
@@ -157,10 +164,7 @@ class PairedImages:
 
     def subset(self, stems):
         "A dataset with only `stems`, in the order given; unknown stems are an error."
-        idx = {s: i for i, s in enumerate(self.stems)}
-        missing = [s for s in stems if s not in idx]
-        if missing: raise DataError(f"{self.root}: unknown stems {missing[:10]}{' ...' if len(missing) > 10 else ''}")
-        keep = [idx[s] for s in stems]
+        keep = stem_indices(self.stems, stems, self.root)
         return PairedImages(self.root, self.layout, [self.stems[i] for i in keep], [self.image_files[i] for i in keep],
                             [self.label_files[i] for i in keep], self.class_names, self.palette,
                             self.label_format, self.label_offset)
@@ -422,11 +426,7 @@ class SyntheticFacades:
     def stems(self): return [f"synthetic_{self.seed}_{i:05d}" for i in range(self.n)]
     def __len__(self): return self.n
     def read_pair(self, i): return synthetic_facade(self.seed * 1_000_003 + int(i), self.size)
-    def subset(self, stems):
-        idx = {s: i for i, s in enumerate(self.stems)}
-        missing = [s for s in stems if s not in idx]
-        if missing: raise DataError(f"synthetic facades: unknown stems {missing[:10]}")
-        return _SyntheticSubset(self, [idx[s] for s in stems])
+    def subset(self, stems): return _SyntheticSubset(self, stem_indices(self.stems, stems, "synthetic facades"))
 
 @dataclass
 class _SyntheticSubset:

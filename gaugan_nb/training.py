@@ -21,12 +21,18 @@ from .networks import (GauGANConfig, GaussianSampler, build_discriminator, build
                                 gaugan_config, precision_policy, scale_outputs)
 
 # %% auto #0
-__all__ = ['METRICS', 'GauGAN', 'encoder_gradients', 'CheckpointError', 'write_atomically', 'save_checkpoint',
+__all__ = ['METRICS', 'run_generator', 'GauGAN', 'encoder_gradients', 'CheckpointError', 'write_atomically', 'save_checkpoint',
            'read_checkpoint_meta', 'load_checkpoint', 'sample_grid', 'SampleGrid', 'LossPlot', 'CheckpointEvery',
            'GauGANGenerator', 'export_generator', 'load_generator', 'describe_losses', 'train']
 
 # %% ../nbs/04_training.ipynb #0212bacf
 METRICS = ("d_loss", "d_real", "d_fake", "g_loss", "g_adv", "g_feat", "g_vgg", "kl")
+
+def run_generator(generator, labels, z=None, use_vae:bool=True, training=False):
+    "Images for one-hot `labels` (B, H, W, C) and latent `z` (B, latent_dim; ignored without the VAE)."
+    labels = ops.convert_to_tensor(labels)
+    if not use_vae: return generator(labels, training=training)
+    return generator([ops.convert_to_tensor(z), labels], training=training)
 
 class GauGAN(keras.Model):
     "Encoder, generator and multi-scale discriminator trained together (`fit`, `evaluate`)."
@@ -81,9 +87,7 @@ class GauGAN(keras.Model):
 
     def generate(self, labels, z=None, training=False):
         "Images for one-hot `labels` and latent `z` (ignored without the VAE)."
-        labels = ops.convert_to_tensor(labels)
-        if self.encoder is None: return self.generator(labels, training=training)
-        return self.generator([ops.convert_to_tensor(z), labels], training=training)
+        return run_generator(self.generator, labels, z, self.encoder is not None, training)
 
     def _d_outputs(self, images, labels, fake, training):
         "D on real and fake as one batch: (real scales, fake scales), each a list of [features..., logits]."
@@ -313,9 +317,7 @@ class GauGANGenerator(keras.Model):
 
     def generate(self, labels, z=None, training=False):
         "Images for one-hot `labels` (B, H, W, C) and latent `z` (B, latent_dim; ignored without the VAE)."
-        labels = ops.convert_to_tensor(labels)
-        if self.encoder is None: return self.generator(labels, training=training)
-        return self.generator([ops.convert_to_tensor(z), labels], training=training)
+        return run_generator(self.generator, labels, z, self.encoder is not None, training)
 
     @property
     def latent_dim(self): return int(self.metadata["latent_dim"])
