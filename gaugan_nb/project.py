@@ -31,7 +31,8 @@ def colab_badge(notebook:str="index.ipynb") -> str:
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
 
 # %% auto #0
-__all__ = ['settings', 'repo_url', 'pip_install_line', 'colab_url', 'colab_badge', 'in_test', 'in_colab']
+__all__ = ['SETUP_MARK', 'settings', 'repo_url', 'pip_install_line', 'colab_url', 'colab_badge', 'in_test', 'in_colab',
+           'accelerator', 'pick', 'notebook_header', 'notebook_header_problems', 'sync_notebook_headers']
 
 # %% ../nbs/99_project.ipynb #ceb3b9b3
 def in_test() -> bool:
@@ -42,3 +43,68 @@ def in_colab() -> bool:
     "True inside a Google Colab runtime."
     import sys
     return "google.colab" in sys.modules
+
+# %% ../nbs/99_project.ipynb #0adb1978
+def accelerator() -> str:
+    "'tpu' on a Colab TPU runtime, 'gpu' when TensorFlow sees a GPU, else 'cpu'."
+    if os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"): return "tpu"
+    import tensorflow as tf
+    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+
+def pick(test, # under nbdev_test (IN_TEST)
+         cpu, # on a CPU
+         full=None, # on a GPU or TPU (default: the CPU choice)
+        ):
+    "The setting for this kind of run."
+    if in_test(): return test
+    return cpu if accelerator() == "cpu" or full is None else full
+
+# %% ../nbs/99_project.ipynb #30a75303
+SETUP_MARK = "# Colab, or any machine without gaugan_nb: install it (elsewhere this cell does nothing)"
+
+def notebook_header(notebook:str) -> tuple:
+    "(badge markdown, setup code) for `nbs/notebook`."
+    setup = "\n".join(["#| hide", SETUP_MARK, "try: import gaugan_nb", f"except ImportError: %{pip_install_line()} -q"])
+    return colab_badge(notebook), setup
+
+def _header_cells(nb:dict) -> tuple:
+    "Indices of the badge and setup cells (or None), looked up right after the title."
+    cells = nb["cells"]
+    src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+    badge = next((i for i, c in enumerate(cells[:4]) if c["cell_type"] == "markdown" and "colab-badge.svg" in src(c)), None)
+    setup = next((i for i, c in enumerate(cells[:5]) if c["cell_type"] == "code" and SETUP_MARK in src(c)), None)
+    return badge, setup
+
+def notebook_header_problems(nbs_dir) -> list:
+    "What is missing or stale in the first cells of each notebook in `nbs_dir`."
+    import json
+    from pathlib import Path
+    problems = []
+    for p in sorted(Path(nbs_dir).glob("*.ipynb")):
+        nb = json.loads(p.read_text())
+        badge, setup = notebook_header(p.name)
+        ib, isu = _header_cells(nb)
+        src = lambda i: "".join(nb["cells"][i]["source"])
+        if ib is None: problems.append(f"{p.name}: no Open-in-Colab badge")
+        elif src(ib) != badge: problems.append(f"{p.name}: stale Colab badge")
+        if isu is None: problems.append(f"{p.name}: no setup cell")
+        elif src(isu) != setup: problems.append(f"{p.name}: stale setup cell")
+    return problems
+
+def sync_notebook_headers(nbs_dir) -> list:
+    "Insert or refresh the badge and setup cells after each notebook's title; returns the notebooks changed."
+    import json, uuid
+    from pathlib import Path
+    changed = []
+    for p in sorted(Path(nbs_dir).glob("*.ipynb")):
+        text = p.read_text(); nb = json.loads(text)
+        badge, setup = notebook_header(p.name)
+        ib, isu = _header_cells(nb)
+        for i in sorted([i for i in (ib, isu) if i is not None], reverse=True): del nb["cells"][i]
+        at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0
+        new = [dict(cell_type="markdown", id=uuid.uuid4().hex[:8], metadata={}, source=badge),
+               dict(cell_type="code", id=uuid.uuid4().hex[:8], metadata={}, source=setup, outputs=[], execution_count=None)]
+        nb["cells"][at:at] = new
+        out = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        if out != text: p.write_text(out); changed.append(p.name)
+    return changed

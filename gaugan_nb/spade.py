@@ -136,6 +136,7 @@ class SPADEResBlock(layers.Layer):
             self.norm_s, self.conv_s = spade("norm_s"), conv(self.filters, 1, "conv_s", bias=False)
             self.norm_s.build(x_shape, labels_shape); self.conv_s.build(x_shape)
         self.up = layers.UpSampling2D(2, name="up", dtype=self.dtype_policy) if self.upsample else None
+        if self.up is not None: self.up.build(tuple(x_shape[:3]) + (self.filters,))  # built now: Keras checks before distributed fit
 
     def spades(self) -> dict:
         "This block's SPADE layers by name."

@@ -21,9 +21,10 @@ from .networks import (GauGANConfig, GaussianSampler, build_discriminator, build
                                 gaugan_config, precision_policy, scale_outputs)
 
 # %% auto #0
-__all__ = ['METRICS', 'run_generator', 'GauGAN', 'encoder_gradients', 'CheckpointError', 'write_atomically', 'save_checkpoint',
-           'read_checkpoint_meta', 'load_checkpoint', 'sample_grid', 'SampleGrid', 'LossPlot', 'CheckpointEvery',
-           'GauGANGenerator', 'export_generator', 'load_generator', 'describe_losses', 'train']
+__all__ = ['METRICS', 'STRATEGIES', 'run_generator', 'GauGAN', 'encoder_gradients', 'CheckpointError', 'write_atomically',
+           'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint', 'sample_grid', 'SampleGrid', 'LossPlot',
+           'CheckpointEvery', 'GauGANGenerator', 'export_generator', 'load_generator', 'make_strategy',
+           'needs_custom_loop', 'is_chief', 'fit_custom', 'describe_losses', 'train']
 
 # %% ../nbs/04_training.ipynb #0212bacf
 METRICS = ("d_loss", "d_real", "d_fake", "g_loss", "g_adv", "g_feat", "g_vgg", "kl")
@@ -79,11 +80,12 @@ class GauGAN(keras.Model):
         "[z, labels] (or labels without the VAE) -> images: the generator."
         return self.generator(inputs, training=training)
 
-    def encode(self, images, training=False):
-        "z sampled from q(z | images), with its mean and log-variance; (None, None, None) without the VAE."
+    def encode(self, images, training=False, eps=None):
+        "z sampled from q(z | images), with its mean and log-variance; (None, None, None) without the VAE. `eps`: the N(0, I) noise, if given."
         if self.encoder is None: return None, None, None
         mean, logvar = self.encoder(images, training=training)
-        return self.sampler([mean, logvar]), mean, logvar
+        if eps is None: return self.sampler([mean, logvar]), mean, logvar
+        return mean + ops.exp(0.5 * logvar) * ops.cast(eps, mean.dtype), mean, logvar
 
     def generate(self, labels, z=None, training=False):
         "Images for one-hot `labels` and latent `z` (ignored without the VAE)."
@@ -117,11 +119,12 @@ class GauGAN(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
+        "One D update and one G (+E) update. `data` is (images, labels), or (images, labels, eps) with the sampler's noise fed in."
         import tensorflow as tf
-        images, labels = data
+        images, labels, eps = data if len(data) == 3 else (*data, None)
         gb = self._global_batch(images)
         with tf.GradientTape() as tape:
-            z, mean, logvar = self.encode(images, training=True)
+            z, mean, logvar = self.encode(images, training=True, eps=eps)
             fake = self.generate(labels, z, training=True)
             with tape.stop_recording():
                 with tf.GradientTape() as d_tape:
@@ -144,8 +147,8 @@ class GauGAN(keras.Model):
 
     def test_step(self, data):
         "The same losses without updates: one encoder, one generator and one discriminator pass."
-        images, labels = data
-        z, mean, logvar = self.encode(images, training=False)
+        images, labels, eps = data if len(data) == 3 else (*data, None)
+        z, mean, logvar = self.encode(images, training=False, eps=eps)
         fake = self.generate(labels, z, training=False)
         d_real, d_fake = self._d_outputs(images, labels, fake, training=False)
         real_logits, fake_logits = [o[-1] for o in d_real], [o[-1] for o in d_fake]
@@ -191,8 +194,8 @@ def save_checkpoint(model:GauGAN, path, meta:dict=None) -> Path:
     "Write all training state to `path` (.npz) atomically: the previous file survives any failure."
     model.build_state()
     arrays = {f"{g}/{i:04d}": ops.convert_to_numpy(v) for g, vs in _state_groups(model).items() for i, v in enumerate(vs)}
-    meta = dict(meta or {}, config=model.cfg.to_dict(), g_iterations=int(model.g_opt.iterations),
-                d_iterations=int(model.d_opt.iterations), saved=time.strftime("%Y-%m-%d %H:%M:%S"))
+    meta = dict(meta or {}, config=model.cfg.to_dict(), g_iterations=int(ops.convert_to_numpy(model.g_opt.iterations)),
+                d_iterations=int(ops.convert_to_numpy(model.d_opt.iterations)), saved=time.strftime("%Y-%m-%d %H:%M:%S"))
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     def write(tmp):
         with open(tmp, "wb") as f:
@@ -365,6 +368,65 @@ def load_generator(path) -> GauGANGenerator:
     if not isinstance(m, GauGANGenerator): raise ValueError(f"{path}: a Keras model, but not one exported by gaugan_nb (got {type(m).__name__})")
     return m
 
+# %% ../nbs/04_training.ipynb #6e4037b7
+STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
+
+def make_strategy(name:str="default"):
+    "A `tf.distribute` strategy by name: default, mirrored, multiworker (needs TF_CONFIG) or tpu."
+    import tensorflow as tf
+    if name == "default": return tf.distribute.get_strategy()
+    if name == "mirrored": return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError("strategy 'multiworker' needs TF_CONFIG in the environment (the cluster's workers and this worker's task)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        try: resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        except ValueError as e: raise ValueError(f"strategy 'tpu': no TPU found ({e})") from None
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
+
+def needs_custom_loop(strategy) -> bool:
+    "True for strategies that Keras' `fit` cannot drive (multi-worker)."
+    import tensorflow as tf
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+def is_chief(strategy=None) -> bool:
+    "Whether this process writes files: always, except on workers other than worker 0 (or the chief) in multi-worker runs."
+    if strategy is None or not needs_custom_loop(strategy): return True
+    r = strategy.cluster_resolver
+    if r.task_type == "chief": return True
+    return r.task_type == "worker" and r.task_id == 0 and "chief" not in r.cluster_spec().as_dict()
+
+def fit_custom(model:GauGAN, dataset, epochs:int, steps_per_epoch:int, initial_epoch:int=0, callbacks=(), strategy=None, verbose=1) -> dict:
+    "`fit` for strategies it cannot drive: `model.train_step` through `strategy.run`, callbacks at epoch ends; returns the history."
+    import tensorflow as tf
+    strategy = strategy or tf.distribute.get_strategy()
+    batches = iter(strategy.experimental_distribute_dataset(dataset))
+
+    @tf.function
+    def step(batch):
+        strategy.run(model.train_step, args=(batch,))
+        return {m.name: m.result() for m in model.metrics}  # cross-replica read: summed totals / summed counts
+
+    cbs = keras.callbacks.CallbackList(list(callbacks), model=model, epochs=epochs, steps=steps_per_epoch, verbose=0)
+    history = {}
+    model.stop_training = False
+    cbs.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        for m in model.metrics: m.reset_state()
+        cbs.on_epoch_begin(epoch)
+        for _ in range(steps_per_epoch): logs = step(next(batches))
+        logs = {k: float(v) for k, v in logs.items()}
+        for k, v in logs.items(): history.setdefault(k, []).append(v)
+        if verbose: print(f"epoch {epoch + 1}/{epochs}: " + " - ".join(f"{k}: {v:.4f}" for k, v in sorted(logs.items())), flush=True)
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training: break
+    cbs.on_train_end()
+    return history
+
 # %% ../nbs/04_training.ipynb #cccc8be3
 def describe_losses(cfg:GauGANConfig) -> str:
     "One line saying which loss terms are on, for the run's output."
@@ -383,7 +445,7 @@ def train(data, # a dataset (`PairedImages`, `SyntheticFacades`, or a subset)
           seed:int=0, # data order, crops, flips and the sampler
           steps_per_epoch:int=None, # default: one pass over the training split
           show:bool=False, # show sample grids inline (notebooks)
-          strategy=None, # a tf.distribute strategy: the model and its optimiser slots are created in its scope
+          strategy=None, # a tf.distribute strategy or its name (see `make_strategy`): the model and its optimiser slots are created in its scope
           jit_compile:bool=False, # compile the train step with XLA
           verbose=1, # Keras progress bar
           log=print):
@@ -408,6 +470,9 @@ def train(data, # a dataset (`PairedImages`, `SyntheticFacades`, or a subset)
     if len(train_set) == 0: raise ValueError("the training split is empty")
     log(describe_losses(cfg))
     import contextlib
+    if isinstance(strategy, str): strategy = make_strategy(strategy)
+    custom, chief = strategy is not None and needs_custom_loop(strategy), is_chief(strategy)
+    if custom and steps_per_epoch is None: steps_per_epoch = math.ceil(len(train_set) / batch_size)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = GauGAN(cfg, vgg_weights=vgg_weights, seed=seed)
         model.compile(jit_compile=jit_compile)
@@ -418,15 +483,21 @@ def train(data, # a dataset (`PairedImages`, `SyntheticFacades`, or a subset)
     history = LossPlot(out, (meta or {}).get("history"))
     extra = dict(split_seed=split_seed, val_stems=list(val_set.stems), data=str(getattr(data, "root", "synthetic")),
                  batch_size=batch_size, label_offset=int(data.label_offset), vgg_weights=str(vgg_weights))
-    callbacks = [keras.callbacks.TerminateOnNaN(), SampleGrid(vx, vy, out, seed=seed, palette=data.palette, show=show),
-                 history, CheckpointEvery(ckpt, history, extra)]
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if chief: callbacks += [SampleGrid(vx, vy, out, seed=seed, palette=data.palette, show=show), history, CheckpointEvery(ckpt, history, extra)]
     if start >= epochs: log(f"already trained for {start} epochs (asked for {epochs}): nothing to do")
     else:
+        replicas = strategy.num_replicas_in_sync if strategy is not None else 1
         log(f"training {cfg.preset} ({cfg.image_size[0]}x{cfg.image_size[1]}) on {len(train_set)} pairs "
-            f"({len(val_set)} held out), batch {batch_size}, epochs {start + 1}..{epochs}")
-        model.fit(ds, epochs=epochs, initial_epoch=start, steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
-                  shuffle=False)
+            f"({len(val_set)} held out), batch {batch_size}{f' over {replicas} replicas' if replicas > 1 else ''}, epochs {start + 1}..{epochs}")
+        if custom:
+            h = fit_custom(model, ds, epochs, steps_per_epoch, start, callbacks, strategy, verbose=int(bool(verbose)))
+            if not chief: history.history = h
+        else: model.fit(ds, epochs=epochs, initial_epoch=start, steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)
     if model.stop_training: raise FloatingPointError(f"training diverged (NaN loss); the last good checkpoint is {ckpt}")
+    if not chief: return model, history.history, None
     path = export_generator(model, out / "generator.keras", data.class_names, data.palette, data.label_offset,
-                            extra=dict(epochs=max(start, epochs) if start < epochs else start, data=extra["data"]))
+                            extra=dict(epochs=max(start, epochs) if start < epochs else start, data=extra["data"],
+                                       split_seed=split_seed, val_stems=extra["val_stems"]))
     return model, history.history, path
