@@ -153,6 +153,11 @@ def main():
     if a.width_div is None and a.preset == "keras-example" and a.size == 128: a.width_div = 4  # the example's --div 4
     if a.width_div is None: a.width_div = {"small": 4}.get(a.preset, 1)  # the preset's own widths
     if a.worker: return run_ours(a)
+    flags = set(open("/proc/cpuinfo").read().split()) if os.path.exists("/proc/cpuinfo") else set()
+    if flags:
+        print("cpu: " + ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")))
+        if a.precision == "bf16" and not flags & {"avx512_bf16", "amx_bf16"}:
+            print("warning: this CPU has no native bfloat16 (avx512_bf16/amx_bf16): bf16 is emulated and much slower than fp32 here")
     if a.vs_example:
         if a.preset != "keras-example": p.error("--vs-example compares the keras-example preset (the example's architecture)")
         if not SEED_SCRIPT.exists(): p.error(f"{SEED_SCRIPT} not found")

@@ -211,7 +211,8 @@ def cmd_train_segmenter(args) -> int:
     data = open_data(args.data, size=args.image_size, seed=args.data_seed, label_offset=args.label_offset)
     t0 = time.time()
     seg = train_segmenter(data, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
-                          val_fraction=args.val_fraction, split_seed=args.split_seed, seed=args.seed, verbose=2 if args.progress else 0)
+                          val_fraction=args.val_fraction, split_seed=args.split_seed, seed=args.seed, verbose=2 if args.progress else 0,
+                          lr=args.lr, init=args.init)
     seg.metadata["wall_s"] = round(time.time() - t0, 1)
     path = seg.save(args.out)
     val = split_dataset(data, args.val_fraction, args.split_seed)[1]
@@ -219,7 +220,8 @@ def cmd_train_segmenter(args) -> int:
         xs, ys = zip(*[(x.numpy(), y.numpy().argmax(-1)) for x, y in make_dataset(val, args.image_size, 16, training=False)])
         cm = confusion_matrix(np.concatenate(ys), seg(np.concatenate(xs)), data.num_classes)
         print(f"validation ({len(val)} pairs): mIoU={mean_iou(cm):.3f} pixel_acc={pixel_accuracy(cm):.3f}")
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {args.epochs} epochs in {seg.metadata['wall_s']:.0f} s)")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {args.epochs} epochs in {seg.metadata['wall_s']:.0f} s; "
+          f"{seg.metadata['epochs']} in all)")
     return 0
 
 # %% ../nbs/07_cli.ipynb #c04e9bbb
@@ -320,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, default=40, help="epochs (default 40)")
     s.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
     s.add_argument("--image-size", type=int, default=128, help="training size (default 128, the small preset's)")
+    s.add_argument("--lr", type=float, default=2e-3, help="initial learning rate, cosine-decayed over the run (default 2e-3)")
+    s.add_argument("--init", help="continue training this saved segmenter (its size and widths are kept)")
     s.add_argument("--val-fraction", type=float, default=0.1, help="share of pairs held out (default 0.1)")
     s.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
     s.add_argument("--seed", type=int, default=0, help="seed of initialisation and augmentation (default 0)")

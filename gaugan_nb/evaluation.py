@@ -124,7 +124,8 @@ class Segmenter:
     @classmethod
     def load(cls, path) -> "Segmenter":
         meta, w = unpack_weights(path)
-        if meta.get("kind") != "segmenter": raise ValueError(f"{path}: not a segmenter (kind {meta.get('kind')!r})")
+        if meta.get("kind") != "segmenter":
+            raise ValueError(f"{path}: not a segmenter (holds {meta.get('kind') or 'no packed model'}); expected a file written by gaugan train-segmenter")
         net = build_segmenter(meta["num_classes"], meta["image_size"], tuple(meta["widths"]))
         net.set_weights(w["segmenter"])
         return cls(net, meta)
@@ -133,20 +134,26 @@ class Segmenter:
 def train_segmenter(data, # a dataset (`PairedImages`, `SyntheticFacades`)
                     image_size=(128, 128), epochs:int=40, batch_size:int=8, lr:float=2e-3,
                     val_fraction:float=0.1, split_seed:int=0, val_stems=None, # the split (as for the GAN)
-                    widths=SEGMENTER_WIDTHS, seed:int=0, verbose=0) -> Segmenter:
-    "Train a `Segmenter` on the training split of `data`."
+                    widths=SEGMENTER_WIDTHS, seed:int=0, verbose=0,
+                    init=None, # continue from this saved segmenter (its widths and size win), e.g. with a lower `lr`
+                   ) -> Segmenter:
+    "Train a `Segmenter` on the training split of `data` (or continue training one)."
     size = (image_size, image_size) if np.isscalar(image_size) else tuple(image_size)
     train_set, val_set = split_dataset(data, val_fraction, split_seed, val_stems)
     if len(train_set) == 0: raise ValueError("the training split is empty")
     keras.utils.set_random_seed(seed)
+    start = Segmenter.load(init) if init is not None else None
+    if start is not None: size, widths = start.image_size, tuple(start.metadata["widths"])
     net = build_segmenter(data.num_classes, size, widths)
+    if start is not None: net.set_weights(start.net.get_weights())
     steps = math.ceil(len(train_set) / batch_size) * epochs
     net.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.05)),
                 loss=keras.losses.CategoricalCrossentropy(from_logits=True))
     net.fit(make_dataset(train_set, size, batch_size, training=True, seed=seed), epochs=epochs, verbose=verbose, shuffle=False)
     meta = dict(num_classes=data.num_classes, image_size=list(size), widths=list(widths), class_names=list(data.class_names),
                 data=str(getattr(data, "root", "synthetic")), split_seed=split_seed, val_stems=list(val_set.stems),
-                epochs=epochs, batch_size=batch_size)
+                epochs=epochs + (start.metadata.get("epochs", 0) if start else 0), batch_size=batch_size,
+                history=(start.metadata.get("history", []) if start else []) + [dict(epochs=epochs, lr=lr, batch_size=batch_size)])
     return Segmenter(net, meta)
 
 # %% ../nbs/06_evaluation.ipynb #2aa72257
@@ -331,7 +338,8 @@ def unpack_generator(path):
     from gaugan_nb.networks import GauGANConfig, build_encoder, build_generator
     from gaugan_nb.training import GauGANGenerator
     meta, w = unpack_weights(path)
-    if meta.get("kind") != "generator": raise ValueError(f"{path}: not a packed generator (kind {meta.get('kind')!r})")
+    if meta.get("kind") != "generator":
+        raise ValueError(f"{path}: not a packed generator (holds {meta.get('kind') or 'no packed model'}); expected a file written by pack_generator")
     md = meta["metadata"]
     cfg = GauGANConfig.from_dict(md["config"]).replace(precision="fp32")
     gen = build_generator(cfg); gen.set_weights(w["generator"])

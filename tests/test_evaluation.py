@@ -63,7 +63,7 @@ def test_evaluate_bad_input(tiny_run, tmp_path):
     assert r.returncode == 1 and "nope.keras: no such model file" in r.stderr
     r = run_gaugan("evaluate", "--model", tiny_run / "run" / "generator.keras", "--data", "synthetic:24",
                    "--segmenter", tiny_run / "run" / "checkpoint.npz")
-    assert r.returncode == 1 and "checkpoint.npz: not a packed gaugan_nb model" in r.stderr
+    assert r.returncode == 1 and "checkpoint.npz: not a segmenter (holds no packed model)" in r.stderr
 
 
 def test_pretrained_model_on_cmp_validation(cmp_dir, tmp_path):

@@ -35,6 +35,9 @@ def test_wheel_contents(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "gaugan_nb/data.py" in names and "gaugan_nb/cli.py" in names
     assert not [n for n in names if "cmp_b" in n], "CMP facades must not be shipped"
+    shipped = {n: zipfile.ZipFile(wheel).getinfo(n).file_size for n in names if n.startswith("gaugan_nb/pretrained/")}
+    assert set(shipped) == {"gaugan_nb/pretrained/facades_small.npz", "gaugan_nb/pretrained/facades_segmenter.npz"}, shipped
+    assert shipped["gaugan_nb/pretrained/facades_small.npz"] <= 30e6 and shipped["gaugan_nb/pretrained/facades_segmenter.npz"] <= 5e6
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     for req in ("tensorflow>=2.16", "keras>=3.5"): assert f"Requires-Dist: {req}" in meta
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
@@ -54,6 +57,12 @@ def test_wheel_imports_offline(wheel, tmp_path):
         from gaugan_nb.data import SyntheticFacades, make_dataset
         x, y = next(iter(make_dataset(SyntheticFacades(n=3, size=32), image_size=32, batch_size=3)))
         assert x.shape == (3, 32, 32, 3) and y.shape == (3, 32, 32, 12)
+        from gaugan_nb.evaluation import load_model, load_segmenter
+        from gaugan_nb.inference import generate
+        model, seg = load_model("pretrained"), load_segmenter("pretrained")   # from the installed wheel, no network
+        assert model.image_size == (128, 128) and seg.image_size == (128, 128)
+        img = generate(model, y[:1].numpy().argmax(-1).repeat(4, 1).repeat(4, 2), seed=0)
+        assert img.shape == (1, 128, 128, 3) and seg(img).shape == (1, 128, 128)
         print("offline ok", gaugan_nb.__version__, gaugan_nb.project.repo_url())
     """)
     env = {**os.environ, "PYTHONPATH": str(target), "HOME": str(home), "KERAS_HOME": str(home / ".keras"),

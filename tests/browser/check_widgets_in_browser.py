@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from conftest import require
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "tests" / "browser" / "widgets_app.ipynb"
 SHOTS = ROOT / "artifacts" / "browser"
 CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser") if p and Path(p).exists()), None)
@@ -38,9 +39,10 @@ def _voila(env_extra):
     for _ in range(120):
         if proc.poll() is not None: raise RuntimeError(f"voila exited with {proc.returncode}; see {log.name}")
         try:
-            urllib.request.urlopen(url + "api", timeout=1)
+            urllib.request.urlopen(url + "voila/static/", timeout=1)
             return proc, url
-        except Exception: time.sleep(0.5)
+        except urllib.error.HTTPError: return proc, url  # the server answers (403/404 for this probe): it is up
+        except OSError: time.sleep(0.5)
     proc.kill(); raise RuntimeError(f"voila did not start on {url}; see {log.name}")
 
 
