@@ -64,7 +64,7 @@ SETUP_MARK = "# Colab, or any machine without gaugan_nb: install it (elsewhere t
 
 def notebook_header(notebook:str) -> tuple:
     "(badge markdown, setup code) for `nbs/notebook`."
-    setup = "\n".join(["#| hide", SETUP_MARK, "try: import gaugan_nb", f"except ImportError: %{pip_install_line()} -q"])
+    setup = "\n".join(["#| hide", SETUP_MARK, "try: import gaugan_nb", "except ImportError:", f"    %{pip_install_line()} -q"])
     return colab_badge(notebook), setup
 
 def _header_cells(nb:dict) -> tuple:
