@@ -206,8 +206,8 @@ def cmd_evaluate(args) -> int:
 def cmd_train_segmenter(args) -> int:
     quiet_tensorflow()
     import time
-    from gaugan_nb.evaluation import confusion_matrix, mean_iou, pixel_accuracy, train_segmenter
-    from gaugan_nb.data import make_dataset, split_dataset
+    from gaugan_nb.evaluation import confusion_matrix, mean_iou, pixel_accuracy, read_split, train_segmenter
+    from gaugan_nb.data import split_dataset
     data = open_data(args.data, size=args.image_size, seed=args.data_seed, label_offset=args.label_offset)
     t0 = time.time()
     seg = train_segmenter(data, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
@@ -217,8 +217,8 @@ def cmd_train_segmenter(args) -> int:
     path = seg.save(args.out)
     val = split_dataset(data, args.val_fraction, args.split_seed)[1]
     if len(val):
-        xs, ys = zip(*[(x.numpy(), y.numpy().argmax(-1)) for x, y in make_dataset(val, args.image_size, 16, training=False)])
-        cm = confusion_matrix(np.concatenate(ys), seg(np.concatenate(xs)), data.num_classes)
+        images, ids = read_split(val, seg.image_size)
+        cm = confusion_matrix(ids, seg(images), data.num_classes)
         print(f"validation ({len(val)} pairs): mIoU={mean_iou(cm):.3f} pixel_acc={pixel_accuracy(cm):.3f}")
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {args.epochs} epochs in {seg.metadata['wall_s']:.0f} s; "
           f"{seg.metadata['epochs']} in all)")

@@ -15,14 +15,15 @@ import keras
 from keras import layers, ops
 
 from .data import FACADE_CLASSES, DataError, make_dataset, split_dataset
-from .losses import PretrainedWeightsError, keras_models_dir
+from .losses import PretrainedWeightsError, pretrained_weights_path, load_pretrained_weights
 from .training import write_atomically
 
 # %% auto #0
 __all__ = ['SEGMENTER_WIDTHS', 'PRETRAINED', 'confusion_matrix', 'class_iou', 'mean_iou', 'pixel_accuracy', 'build_segmenter',
-           'pack_weights', 'unpack_weights', 'Segmenter', 'train_segmenter', 'class_mean_colours', 'paint_mean_colours',
-           'gaussian_blur', 'InceptionFeatures', 'fid_from_features', 'kid_from_features', 'diversity', 'EvalReport',
-           'evaluate', 'pretrained_path', 'pack_generator', 'unpack_generator', 'load_model', 'load_segmenter']
+           'pack_weights', 'unpack_weights', 'Segmenter', 'read_split', 'train_segmenter', 'class_mean_colours',
+           'paint_mean_colours', 'gaussian_blur', 'InceptionFeatures', 'fid_from_features', 'kid_from_features',
+           'diversity', 'EvalReport', 'evaluate', 'pretrained_path', 'pack_generator', 'unpack_generator', 'load_model',
+           'load_segmenter']
 
 # %% ../nbs/06_evaluation.ipynb #0aaf73ab
 def confusion_matrix(true, # integer class ids, any shape
@@ -131,6 +132,12 @@ class Segmenter:
         return cls(net, meta)
 
 # %% ../nbs/06_evaluation.ipynb #784e259a
+def read_split(data, image_size, batch_size:int=16):
+    "All of `data` as centre crops: images (N, H, W, 3) float32 in [-1, 1] and class ids (N, H, W) int32."
+    xs, ys = zip(*[(x.numpy(), y.numpy().argmax(-1).astype(np.int32))
+                   for x, y in make_dataset(data, image_size, batch_size, training=False)])
+    return np.concatenate(xs), np.concatenate(ys)
+
 def train_segmenter(data, # a dataset (`PairedImages`, `SyntheticFacades`)
                     image_size=(128, 128), epochs:int=40, batch_size:int=8, lr:float=2e-3,
                     val_fraction:float=0.1, split_seed:int=0, val_stems=None, # the split (as for the GAN)
@@ -187,25 +194,12 @@ class InceptionFeatures:
     "Pooled 2048-d Inception-v3 features of images in [-1, 1] (resized to 299x299)."
     def __init__(self, weights="imagenet", # "imagenet" (Keras cache or download), a weights file, or "random" (tests only)
                  batch_size:int=16):
-        import os
-        weights = os.fspath(weights)
-        if weights == "imagenet":
-            models = keras_models_dir()
-            try: path = keras.utils.get_file(_INCEPTION_FILE, _INCEPTION_URL, cache_subdir="models",
-                                             file_hash=_INCEPTION_MD5, cache_dir=os.path.dirname(models))
-            except Exception as e:
-                raise PretrainedWeightsError(
-                    f"InceptionV3 ImageNet weights are not available: Keras looks for {_INCEPTION_FILE} in {models} and "
-                    f"could not download it ({e}). Put that file there or pass its path (--inception-weights PATH), "
-                    f"or skip FID/KID (--inception-weights none).") from e
-        elif weights == "random": path = None
-        else:
-            path = os.path.expanduser(weights)
-            if not os.path.isfile(path): raise PretrainedWeightsError(f"InceptionV3 weights file not found: {path}")
-        self.net = keras.applications.InceptionV3(include_top=False, weights=None, input_shape=(299, 299, 3), pooling="avg")
-        if path is not None:
-            try: self.net.load_weights(path)
-            except Exception as e: raise PretrainedWeightsError(f"cannot load InceptionV3 weights from {path}: {e}") from e
+        path = pretrained_weights_path(weights, "InceptionV3", _INCEPTION_FILE, _INCEPTION_URL, _INCEPTION_MD5,
+                                       "pass its path (--inception-weights PATH), or skip FID/KID (--inception-weights none)",
+                                       random_name="random")
+        self.net = load_pretrained_weights(
+            keras.applications.InceptionV3(include_top=False, weights=None, input_shape=(299, 299, 3), pooling="avg"),
+            path, "InceptionV3")
         self.weights, self.batch_size = weights, batch_size
         self.name = "InceptionV3 (random weights: for tests, not comparable)" if path is None else "InceptionV3"
 
@@ -296,10 +290,7 @@ def evaluate(model, # a `GauGANGenerator` (or `GauGAN`)
     if segmenter.num_classes != C: raise ValueError(f"the segmenter predicts {segmenter.num_classes} classes but the model has {C}")
     subset = _split_for(model, data, split, val_fraction, split_seed)
     if len(subset) == 0: raise DataError(f"the {split} split is empty")
-    real, ids = [], []
-    for x, y in make_dataset(subset, size, batch_size, training=False):
-        real.append(x.numpy()); ids.append(y.numpy().argmax(-1).astype(np.int32))
-    real, ids = np.concatenate(real), np.concatenate(ids)
+    real, ids = read_split(subset, size, batch_size)
     fake = generate(model, ids, seed=seed, batch_size=batch_size)
     if colours is None:
         tr = split_dataset(data, val_stems=list(subset.stems))[0] if split == "val" else subset

@@ -12,7 +12,8 @@ from keras import ops
 
 # %% auto #0
 __all__ = ['VGG_LAYERS', 'VGG_WEIGHTS', 'd_hinge_loss', 'g_adv_loss', 'feature_matching_loss', 'kl_loss',
-           'PretrainedWeightsError', 'keras_models_dir', 'load_vgg19', 'VGGLoss']
+           'PretrainedWeightsError', 'keras_models_dir', 'pretrained_weights_path', 'load_pretrained_weights',
+           'load_vgg19', 'VGGLoss']
 
 # %% ../nbs/03_losses.ipynb #5aca34dc
 def _f32(x): return ops.cast(x, "float32")
@@ -83,31 +84,41 @@ def keras_models_dir() -> str:
         home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
     return os.path.join(home, "models")
 
-def _imagenet_vgg19_file() -> str:
+def pretrained_weights_path(weights, # "imagenet" (Keras' cache, else a download), a weights file, or `random_name` (None)
+                            net_name:str, file:str, url:str, md5:str, # what Keras' own loader would fetch
+                            how_to_avoid:str, # the user's ways around missing weights, for the error message
+                            random_name:str="none"):
+    "The weights file to load for one of Keras' ImageNet networks, or None for random init; a clear error otherwise."
+    if not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(f"{net_name} weights={weights!r}; expected 'imagenet', a file path, or '{random_name}' for random init")
+    weights = os.fspath(weights)
+    if weights == random_name: return None
+    if weights != "imagenet":
+        path = os.path.expanduser(weights)
+        if not os.path.isfile(path): raise PretrainedWeightsError(f"{net_name} weights file not found: {path}")
+        return path
     models = keras_models_dir()
-    try: return keras.utils.get_file(_VGG19_FILE, _VGG19_URL, cache_subdir="models", file_hash=_VGG19_MD5,
-                                     cache_dir=os.path.dirname(models))
+    try: return keras.utils.get_file(file, url, cache_subdir="models", file_hash=md5, cache_dir=os.path.dirname(models))
     except Exception as e:
         raise PretrainedWeightsError(
-            f"VGG19 ImageNet weights are not available: Keras looks for {_VGG19_FILE} in {models} and could not "
-            f"download it ({e}). Either put that file there or pass its path (vgg_weights=PATH in Python, "
-            f"--vgg-weights PATH on the command line), or turn the VGG loss off with lambda_vgg=0.") from e
+            f"{net_name} ImageNet weights are not available: Keras looks for {file} in {models} and could not "
+            f"download it ({e}). Either put that file there or {how_to_avoid}.") from e
+
+def load_pretrained_weights(net:keras.Model, path, net_name:str) -> keras.Model:
+    "Load `path` (from `pretrained_weights_path`) into `net`; a file Keras cannot read is a `PretrainedWeightsError`."
+    if path is None: return net
+    try: net.load_weights(path)
+    except Exception as e: raise PretrainedWeightsError(f"cannot load {net_name} weights from {path}: {e}") from e
+    return net
 
 def load_vgg19(weights:str="imagenet", # "imagenet", a path to a weights file, or "none" (random init)
               ) -> keras.Model:
     "Frozen VGG19: caffe-preprocessed images (B, H, W, 3) -> the feature maps of `VGG_LAYERS`."
-    if not isinstance(weights, (str, os.PathLike)):
-        raise ValueError(f"VGG19 weights={weights!r}; expected 'imagenet', a file path, or 'none' for random init")
-    weights = os.fspath(weights)
-    if weights == "imagenet": path = _imagenet_vgg19_file()
-    elif weights == "none": path = None
-    else:
-        path = os.path.expanduser(weights)
-        if not os.path.isfile(path): raise PretrainedWeightsError(f"VGG19 weights file not found: {path}")
-    vgg = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
-    if path is not None:
-        try: vgg.load_weights(path)
-        except Exception as e: raise PretrainedWeightsError(f"cannot load VGG19 weights from {path}: {e}") from e
+    path = pretrained_weights_path(weights, "VGG19", _VGG19_FILE, _VGG19_URL, _VGG19_MD5,
+                                   "pass its path (vgg_weights=PATH in Python, --vgg-weights PATH on the command line), "
+                                   "or turn the VGG loss off with lambda_vgg=0")
+    vgg = load_pretrained_weights(keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3)),
+                                  path, "VGG19")
     model = keras.Model(vgg.input, [vgg.get_layer(n).output for n in VGG_LAYERS], name="vgg19_features")
     model.trainable = False
     return model

@@ -67,12 +67,14 @@ def notebook_header(notebook:str) -> tuple:
     setup = "\n".join(["#| hide", SETUP_MARK, "try: import gaugan_nb", "except ImportError:", f"    %{pip_install_line()} -q"])
     return colab_badge(notebook), setup
 
+def _cell_source(cell:dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
 def _header_cells(nb:dict) -> tuple:
     "Indices of the badge and setup cells (or None), looked up right after the title."
     cells = nb["cells"]
-    src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-    badge = next((i for i, c in enumerate(cells[:4]) if c["cell_type"] == "markdown" and "colab-badge.svg" in src(c)), None)
-    setup = next((i for i, c in enumerate(cells[:5]) if c["cell_type"] == "code" and SETUP_MARK in src(c)), None)
+    badge = next((i for i, c in enumerate(cells[:4]) if c["cell_type"] == "markdown" and "colab-badge.svg" in _cell_source(c)), None)
+    setup = next((i for i, c in enumerate(cells[:5]) if c["cell_type"] == "code" and SETUP_MARK in _cell_source(c)), None)
     return badge, setup
 
 def notebook_header_problems(nbs_dir) -> list:
@@ -84,11 +86,10 @@ def notebook_header_problems(nbs_dir) -> list:
         nb = json.loads(p.read_text())
         badge, setup = notebook_header(p.name)
         ib, isu = _header_cells(nb)
-        src = lambda i: "".join(nb["cells"][i]["source"])
         if ib is None: problems.append(f"{p.name}: no Open-in-Colab badge")
-        elif src(ib) != badge: problems.append(f"{p.name}: stale Colab badge")
+        elif _cell_source(nb["cells"][ib]) != badge: problems.append(f"{p.name}: stale Colab badge")
         if isu is None: problems.append(f"{p.name}: no setup cell")
-        elif src(isu) != setup: problems.append(f"{p.name}: stale setup cell")
+        elif _cell_source(nb["cells"][isu]) != setup: problems.append(f"{p.name}: stale setup cell")
     return problems
 
 def sync_notebook_headers(nbs_dir) -> list:
@@ -100,11 +101,12 @@ def sync_notebook_headers(nbs_dir) -> list:
         text = p.read_text(); nb = json.loads(text)
         badge, setup = notebook_header(p.name)
         ib, isu = _header_cells(nb)
+        ids = [nb["cells"][i].get("id") if i is not None else None for i in (ib, isu)]  # kept, so an unchanged notebook stays unchanged
+        ids = [i or uuid.uuid4().hex[:8] for i in ids]
         for i in sorted([i for i in (ib, isu) if i is not None], reverse=True): del nb["cells"][i]
         at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0
-        new = [dict(cell_type="markdown", id=uuid.uuid4().hex[:8], metadata={}, source=badge),
-               dict(cell_type="code", id=uuid.uuid4().hex[:8], metadata={}, source=setup, outputs=[], execution_count=None)]
+        new = [dict(cell_type="markdown", id=ids[0], metadata={}, source=badge),
+               dict(cell_type="code", id=ids[1], metadata={}, source=setup, outputs=[], execution_count=None)]
         nb["cells"][at:at] = new
-        out = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
-        if out != text: p.write_text(out); changed.append(p.name)
+        if nb != json.loads(text): p.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n"); changed.append(p.name)
     return changed
