@@ -25,4 +25,4 @@ step "nbdev_test"
 nbdev_test --n_workers 2 --timing
 
 step "pytest tests/"
-python -m pytest tests/ -ra --timeout 900
+python -m pytest tests/ -ra --timeout 900 --durations=15

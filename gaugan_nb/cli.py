@@ -212,7 +212,7 @@ def cmd_train_segmenter(args) -> int:
     t0 = time.time()
     seg = train_segmenter(data, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
                           val_fraction=args.val_fraction, split_seed=args.split_seed, seed=args.seed, verbose=2 if args.progress else 0,
-                          lr=args.lr, init=args.init)
+                          lr=args.lr, init=args.init, class_balance=args.class_balance)
     seg.metadata["wall_s"] = round(time.time() - t0, 1)
     path = seg.save(args.out)
     val = split_dataset(data, args.val_fraction, args.split_seed)[1]
@@ -324,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--image-size", type=int, default=128, help="training size (default 128, the small preset's)")
     s.add_argument("--lr", type=float, default=2e-3, help="initial learning rate, cosine-decayed over the run (default 2e-3)")
     s.add_argument("--init", help="continue training this saved segmenter (its size and widths are kept)")
+    s.add_argument("--class-balance", type=float, default=0.0,
+                   help="weight pixels by class frequency ** -P (0: plain cross-entropy, the default; 0.5: square-root balancing)")
     s.add_argument("--val-fraction", type=float, default=0.1, help="share of pairs held out (default 0.1)")
     s.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
     s.add_argument("--seed", type=int, default=0, help="seed of initialisation and augmentation (default 0)")

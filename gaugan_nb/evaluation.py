@@ -20,10 +20,10 @@ from .training import write_atomically
 
 # %% auto #0
 __all__ = ['SEGMENTER_WIDTHS', 'PRETRAINED', 'confusion_matrix', 'class_iou', 'mean_iou', 'pixel_accuracy', 'build_segmenter',
-           'pack_weights', 'unpack_weights', 'Segmenter', 'read_split', 'train_segmenter', 'class_mean_colours',
-           'paint_mean_colours', 'gaussian_blur', 'InceptionFeatures', 'fid_from_features', 'kid_from_features',
-           'diversity', 'EvalReport', 'evaluate', 'pretrained_path', 'pack_generator', 'unpack_generator', 'load_model',
-           'load_segmenter']
+           'pack_weights', 'unpack_weights', 'Segmenter', 'read_split', 'class_balance_weights', 'train_segmenter',
+           'class_mean_colours', 'paint_mean_colours', 'gaussian_blur', 'InceptionFeatures', 'fid_from_features',
+           'kid_from_features', 'diversity', 'EvalReport', 'evaluate', 'pretrained_path', 'pack_generator',
+           'unpack_generator', 'load_model', 'load_segmenter']
 
 # %% ../nbs/06_evaluation.ipynb #0aaf73ab
 def confusion_matrix(true, # integer class ids, any shape
@@ -138,16 +138,26 @@ def read_split(data, image_size, batch_size:int=16):
                    for x, y in make_dataset(data, image_size, batch_size, training=False)])
     return np.concatenate(xs), np.concatenate(ys)
 
+def class_balance_weights(data, image_size, power:float=0.5) -> np.ndarray:
+    "(C,) weights frequency ** -power of each class's pixels in `data` (centre crops), scaled so the mean weight per pixel is 1."
+    counts = sum(y.numpy().sum((0, 1, 2)) for _, y in make_dataset(data, image_size, 16, training=False))
+    freq = counts / counts.sum()
+    w = np.where(freq > 0, np.maximum(freq, 1e-12) ** -power, 0.0)  # absent classes get no weight (they have no pixels anyway)
+    return (w / (w * freq).sum()).astype(np.float32)
+
 def train_segmenter(data, # a dataset (`PairedImages`, `SyntheticFacades`)
                     image_size=(128, 128), epochs:int=40, batch_size:int=8, lr:float=2e-3,
                     val_fraction:float=0.1, split_seed:int=0, val_stems=None, # the split (as for the GAN)
                     widths=SEGMENTER_WIDTHS, seed:int=0, verbose=0,
                     init=None, # continue from this saved segmenter (its widths and size win), e.g. with a lower `lr`
+                    class_balance:float=0.0, # weight each pixel by its class's frequency ** -class_balance (0: plain cross-entropy)
                    ) -> Segmenter:
     "Train a `Segmenter` on the training split of `data` (or continue training one)."
+    import tensorflow as tf
     size = (image_size, image_size) if np.isscalar(image_size) else tuple(image_size)
     train_set, val_set = split_dataset(data, val_fraction, split_seed, val_stems)
     if len(train_set) == 0: raise ValueError("the training split is empty")
+    if not class_balance >= 0: raise ValueError(f"class_balance={class_balance}; expected a power >= 0 (0: plain cross-entropy)")
     keras.utils.set_random_seed(seed)
     start = Segmenter.load(init) if init is not None else None
     if start is not None: size, widths = start.image_size, tuple(start.metadata["widths"])
@@ -156,11 +166,15 @@ def train_segmenter(data, # a dataset (`PairedImages`, `SyntheticFacades`)
     steps = math.ceil(len(train_set) / batch_size) * epochs
     net.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.05)),
                 loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    net.fit(make_dataset(train_set, size, batch_size, training=True, seed=seed), epochs=epochs, verbose=verbose, shuffle=False)
+    batches = make_dataset(train_set, size, batch_size, training=True, seed=seed)
+    if class_balance:
+        weights = tf.constant(class_balance_weights(train_set, size, class_balance), tf.float32)
+        batches = batches.map(lambda x, y: (x, y, tf.gather(weights, tf.argmax(y, -1))))  # a weight per pixel
+    net.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
     meta = dict(num_classes=data.num_classes, image_size=list(size), widths=list(widths), class_names=list(data.class_names),
                 data=str(getattr(data, "root", "synthetic")), split_seed=split_seed, val_stems=list(val_set.stems),
                 epochs=epochs + (start.metadata.get("epochs", 0) if start else 0), batch_size=batch_size,
-                history=(start.metadata.get("history", []) if start else []) + [dict(epochs=epochs, lr=lr, batch_size=batch_size)])
+                history=(start.metadata.get("history", []) if start else []) + [dict(epochs=epochs, lr=lr, batch_size=batch_size, class_balance=class_balance)])
     return Segmenter(net, meta)
 
 # %% ../nbs/06_evaluation.ipynb #2aa72257

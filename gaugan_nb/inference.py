@@ -10,7 +10,7 @@ import numpy as np
 from keras import ops
 
 from .data import FACADE_CLASSES, FACADE_PALETTE, default_palette, labels_to_color
-from .networks import _show
+from .networks import _figure_view, _show
 
 # %% auto #0
 __all__ = ['latent_for', 'prior_latents', 'style_latents', 'to_one_hot', 'generate', 'LatentSampler', 'latent_sampler',
@@ -130,9 +130,9 @@ class LatentSampler(widgets.VBox):
         self.resample = widgets.Button(description="resample", tooltip="next seed")
         self.style = None if style_images is None else widgets.Dropdown(options=[("prior", -1)] + [(s, i) for i, s in enumerate(names)],
                                                                           value=-1, description="style")
-        self.out = widgets.Output()
+        self.view = _figure_view()
         controls = [self.seed, self.temperature, self.resample] + ([self.style] if self.style else [])
-        super().__init__([widgets.HBox(controls), self.out])
+        super().__init__([widgets.HBox(controls), self.view])
         for w in [self.seed, self.temperature] + ([self.style] if self.style else []): w.observe(lambda _: self.update(), names="value")
         self.resample.on_click(self.next_seed)
         self.update()
@@ -155,7 +155,7 @@ class LatentSampler(widgets.VBox):
         fig.suptitle(f"temperature {t:.2f}" + ("" if self.info["use_vae"] else " (no VAE: z is ignored)"), fontsize=8)
         fig.tight_layout()
         self.fig = fig
-        _show(self.out, fig)
+        _show(self.view, fig)
 
 def latent_sampler(model, labels, style_images=None, n:int=6, seed:int=0, temperature:float=1.0, palette=None) -> LatentSampler:
     "Widget: `n` generations for one label map; `style_images` is an array (B, H, W, 3) or a dict name -> photo."
@@ -176,8 +176,8 @@ class LabelEditor(widgets.VBox):
         self.rows = widgets.IntRangeSlider(value=(3 * H // 4, H), min=0, max=H, description="rows")
         self.cols = widgets.IntRangeSlider(value=(3 * W // 8, 5 * W // 8), min=0, max=W, description="cols")
         self.apply, self.undo, self.reset = (widgets.Button(description=d) for d in ("apply", "undo", "reset"))
-        self.out = widgets.Output()
-        super().__init__([widgets.HBox([self.klass, self.apply, self.undo, self.reset]), widgets.HBox([self.rows, self.cols]), self.out])
+        self.view = _figure_view()
+        super().__init__([widgets.HBox([self.klass, self.apply, self.undo, self.reset]), widgets.HBox([self.rows, self.cols]), self.view])
         for w in (self.klass, self.rows, self.cols): w.observe(lambda _: self.draw(), names="value")
         self.apply.on_click(lambda _: self.paint()); self.undo.on_click(lambda _: self.step_back()); self.reset.on_click(lambda _: self.restart())
         self.restart()
@@ -219,7 +219,7 @@ class LabelEditor(widgets.VBox):
         axs[2].set_title("|change| of the last edit" if self._stack else "no edit yet", fontsize=8)
         fig.tight_layout()
         self.fig = fig
-        _show(self.out, fig)
+        _show(self.view, fig)
 
 def label_editor(model, labels, seed:int=0, palette=None, class_names=None) -> LabelEditor:
     "Widget: paint class rectangles onto one label map (ids (H, W) or one-hot) and regenerate with the same z."

@@ -289,13 +289,18 @@ def nvlabs_param_counts(label_nc:int=12, ngf:int=64, ndf:int=64, z_dim:int=256, 
 # %% ../nbs/02_networks.ipynb #6f4596fc
 import ipywidgets as widgets
 
-def _show(out, fig):
+def _figure_view() -> widgets.Image:
+    "Where a widget draws its figure: a PNG image widget (the figure's pixels travel as the widget's value)."
+    return widgets.Image(format="png")
+
+def _show(view:widgets.Image, fig):
+    "Render `fig` into `view` and close it."
+    import io
     import matplotlib.pyplot as plt
-    from IPython.display import display
-    with out:
-        out.clear_output(wait=True)
-        display(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
+    view.value = buf.getvalue()
 
 def spade_layer_names(generator) -> list:
     "'block/spade' names of every SPADE layer in the generator, in order."
@@ -330,8 +335,8 @@ class SpadeExplorer(widgets.VBox):
         self.layer = widgets.Dropdown(options=names, value=names[0], description="SPADE")
         self.channel = widgets.IntSlider(0, 0, 1, description="channel")
         self.sample = widgets.IntSlider(0, 0, len(self.labels) - 1, description="sample")
-        self.out = widgets.Output()
-        super().__init__([widgets.HBox([self.layer, self.channel, self.sample]), self.out])
+        self.view = _figure_view()
+        super().__init__([widgets.HBox([self.layer, self.channel, self.sample]), self.view])
         for w in (self.layer, self.channel, self.sample): w.observe(self._changed, names="value")
         self._sync_channels(); self.update()
 
@@ -381,7 +386,7 @@ class SpadeExplorer(widgets.VBox):
         ax.set_title(f"{self.layer.value} ch {c}: per class", fontsize=9)
         fig.tight_layout()
         self.fig = fig
-        _show(self.out, fig)
+        _show(self.view, fig)
 
 def spade_explorer(generator, labels, z=None, palette=None, seed:int=0, class_names=None) -> SpadeExplorer:
     "Widget: SPADE γ/β maps per layer and channel for `labels` (B, H, W, C one-hot)."
@@ -397,8 +402,8 @@ class PatchExplorer(widgets.VBox):
                        for k, v in self.images.items()}
         self.sample = widgets.IntSlider(0, 0, len(self.labels) - 1, description="sample")
         self.alpha = widgets.FloatSlider(0.55, min=0, max=1, step=0.05, description="overlay")
-        self.out = widgets.Output()
-        super().__init__([widgets.HBox([self.sample, self.alpha]), self.out])
+        self.view = _figure_view()
+        super().__init__([widgets.HBox([self.sample, self.alpha]), self.view])
         for w in (self.sample, self.alpha): w.observe(lambda _: self.update(), names="value")
         self.update()
 
@@ -421,7 +426,7 @@ class PatchExplorer(widgets.VBox):
         for ax in axs.ravel(): ax.set_axis_off()
         fig.colorbar(im, ax=axs.ravel().tolist(), shrink=0.6, label="patch logit")
         self.fig = fig
-        _show(self.out, fig)
+        _show(self.view, fig)
 
 def patch_explorer(discriminator, labels, real, fake) -> PatchExplorer:
     "Widget: each scale's patch-score heatmap over real and generated images, with a sample selector."

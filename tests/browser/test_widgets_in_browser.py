@@ -64,15 +64,26 @@ def _open(browser, env_extra):
     proc, url = _voila(env_extra)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(240_000)  # the kernel loads TensorFlow and the model before the first widget appears
-    page.goto(url)
-    page.wait_for_selector(".widget-output img", state="visible")
-    page.wait_for_function("document.querySelectorAll('.widget-output img').length >= 2")
+    try:
+        page.goto(url)
+        page.wait_for_selector("img.widget-image", state="visible")
+        page.wait_for_function("document.querySelectorAll('img.widget-image').length >= 2")
+    except Exception:
+        page.close(); proc.terminate(); proc.wait(30)
+        raise
     return proc, page
 
 
+_PNG_BYTES = """async els => {
+    const bytes = new Uint8Array(await (await fetch(els[%d].src)).arrayBuffer());
+    let s = ""; for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s);
+}"""
+
+
 def _img(page, k):
-    "src of the k-th widget output image (0: latent sampler, 1: SPADE explorer)."
-    return page.eval_on_selector_all(".widget-output img", f"els => els[{k}].getAttribute('src')")
+    "The PNG the browser shows in the k-th widget image (0: latent sampler, 1: SPADE explorer), base64."
+    return page.eval_on_selector_all("img.widget-image", _PNG_BYTES % k)
 
 
 def _wait_change(page, k, old, timeout_s=60):
@@ -89,11 +100,11 @@ def _set_seed(page, value):
     box.fill(str(value)); box.press("Enter")
 
 
-def _gamma_panel(png_src):
+def _gamma_panel(png_b64):
     "The γ panel (second of the six) of the SPADE explorer's figure, as an array."
     import base64
     from PIL import Image
-    im = np.asarray(Image.open(io.BytesIO(base64.b64decode(png_src.split(",", 1)[1]))).convert("L"), np.float32)
+    im = np.asarray(Image.open(io.BytesIO(base64.b64decode(png_b64))).convert("L"), np.float32)
     w = im.shape[1]
     return im[:, int(w * 1.05 / 7.6):int(w * 1.95 / 7.6)]
 
