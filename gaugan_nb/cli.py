@@ -208,20 +208,22 @@ def cmd_train_segmenter(args) -> int:
     import time
     from gaugan_nb.evaluation import confusion_matrix, mean_iou, pixel_accuracy, read_split, train_segmenter
     from gaugan_nb.data import split_dataset
+    if not args.class_balance >= 0: raise ValueError(f"--class-balance {args.class_balance}: expected a power >= 0 (0: plain cross-entropy)")
     data = open_data(args.data, size=args.image_size, seed=args.data_seed, label_offset=args.label_offset)
     t0 = time.time()
     seg = train_segmenter(data, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
                           val_fraction=args.val_fraction, split_seed=args.split_seed, seed=args.seed, verbose=2 if args.progress else 0,
                           lr=args.lr, init=args.init, class_balance=args.class_balance)
-    seg.metadata["wall_s"] = round(time.time() - t0, 1)
+    seg.metadata["history"][-1]["wall_s"] = round(time.time() - t0, 1)
+    seg.metadata["wall_s"] = round(sum(h.get("wall_s", 0) for h in seg.metadata["history"]), 1)  # all rounds
     path = seg.save(args.out)
     val = split_dataset(data, args.val_fraction, args.split_seed)[1]
     if len(val):
         images, ids = read_split(val, seg.image_size)
         cm = confusion_matrix(ids, seg(images), data.num_classes)
         print(f"validation ({len(val)} pairs): mIoU={mean_iou(cm):.3f} pixel_acc={pixel_accuracy(cm):.3f}")
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {args.epochs} epochs in {seg.metadata['wall_s']:.0f} s; "
-          f"{seg.metadata['epochs']} in all)")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {args.epochs} epochs in {seg.metadata['history'][-1]['wall_s']:.0f} s; "
+          f"{seg.metadata['epochs']} epochs, {seg.metadata['wall_s']:.0f} s in all)")
     return 0
 
 # %% ../nbs/07_cli.ipynb #c04e9bbb
@@ -324,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--image-size", type=int, default=128, help="training size (default 128, the small preset's)")
     s.add_argument("--lr", type=float, default=2e-3, help="initial learning rate, cosine-decayed over the run (default 2e-3)")
     s.add_argument("--init", help="continue training this saved segmenter (its size and widths are kept)")
-    s.add_argument("--class-balance", type=float, default=0.0,
+    s.add_argument("--class-balance", type=float, default=0.0, metavar="P",
                    help="weight pixels by class frequency ** -P (0: plain cross-entropy, the default; 0.5: square-root balancing)")
     s.add_argument("--val-fraction", type=float, default=0.1, help="share of pairs held out (default 0.1)")
     s.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")

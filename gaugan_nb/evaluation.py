@@ -142,8 +142,10 @@ def class_balance_weights(data, image_size, power:float=0.5) -> np.ndarray:
     "(C,) weights frequency ** -power of each class's pixels in `data` (centre crops), scaled so the mean weight per pixel is 1."
     counts = sum(y.numpy().sum((0, 1, 2)) for _, y in make_dataset(data, image_size, 16, training=False))
     freq = counts / counts.sum()
-    w = np.where(freq > 0, np.maximum(freq, 1e-12) ** -power, 0.0)  # absent classes get no weight (they have no pixels anyway)
-    return (w / (w * freq).sum()).astype(np.float32)
+    w = np.maximum(freq, 1e-12) ** -power
+    w = w / (w * freq).sum()
+    # a class no centre crop shows can still appear in a random training crop: give it the rarest present class's weight
+    return np.where(freq > 0, w, w[freq > 0].max()).astype(np.float32)
 
 def train_segmenter(data, # a dataset (`PairedImages`, `SyntheticFacades`)
                     image_size=(128, 128), epochs:int=40, batch_size:int=8, lr:float=2e-3,

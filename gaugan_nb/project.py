@@ -98,15 +98,17 @@ def sync_notebook_headers(nbs_dir) -> list:
     from pathlib import Path
     changed = []
     for p in sorted(Path(nbs_dir).glob("*.ipynb")):
-        text = p.read_text(); nb = json.loads(text)
+        nb = json.loads(p.read_text())
         badge, setup = notebook_header(p.name)
         ib, isu = _header_cells(nb)
-        ids = [nb["cells"][i].get("id") if i is not None else None for i in (ib, isu)]  # kept, so an unchanged notebook stays unchanged
+        if None not in (ib, isu) and (_cell_source(nb["cells"][ib]), _cell_source(nb["cells"][isu])) == (badge, setup): continue
+        ids = [nb["cells"][i].get("id") if i is not None else None for i in (ib, isu)]  # kept across a refresh
         ids = [i or uuid.uuid4().hex[:8] for i in ids]
         for i in sorted([i for i in (ib, isu) if i is not None], reverse=True): del nb["cells"][i]
         at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0
-        new = [dict(cell_type="markdown", id=ids[0], metadata={}, source=badge),
-               dict(cell_type="code", id=ids[1], metadata={}, source=setup, outputs=[], execution_count=None)]
+        lines = lambda text: text.splitlines(keepends=True)  # as Jupyter stores sources
+        new = [dict(cell_type="markdown", id=ids[0], metadata={}, source=lines(badge)),
+               dict(cell_type="code", id=ids[1], metadata={}, source=lines(setup), outputs=[], execution_count=None)]
         nb["cells"][at:at] = new
-        if nb != json.loads(text): p.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n"); changed.append(p.name)
+        p.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n"); changed.append(p.name)
     return changed

@@ -25,9 +25,11 @@ def tiny_run(tmp_path_factory):
                    "--out", d / "run", "--no-progress", "--val-fraction", "0.25")
     assert r.returncode == 0, r.stderr
     r = run_gaugan("train-segmenter", "--data", "synthetic:24", "--out", d / "seg.npz", "--epochs", "2", "--image-size", "64",
-                   "--val-fraction", "0.25", "--no-progress")
+                   "--val-fraction", "0.25", "--no-progress", "--class-balance", "0.5")
     assert r.returncode == 0, r.stderr
     assert "validation (6 pairs): mIoU=" in r.stdout and (d / "seg.npz").is_file()
+    from gaugan_nb.evaluation import Segmenter
+    assert Segmenter.load(d / "seg.npz").metadata["history"][-1]["class_balance"] == 0.5
     return d
 
 
@@ -42,8 +44,7 @@ def test_evaluate_prints_every_figure(tiny_run, tmp_path):
     assert "split=val images=6" in r.stdout                      # the model's own validation stems
     assert "random weights" in r.stdout                           # FID from a random network is labelled as such
     saved = json.loads((tmp_path / "f.json").read_text())
-    # the ratio is of the unrounded mIoUs (the printed ones are rounded to 3 decimals, so dividing them is not exact)
-    np.testing.assert_allclose(saved["ratio"], saved["miou"]["generated"] / saved["miou"]["real"], rtol=1e-6)
+    # the printed figures are the saved ones rounded to 3 decimals (the ratio is of the unrounded mIoUs)
     np.testing.assert_allclose(f["ratio"], saved["ratio"], atol=6e-4)
     np.testing.assert_allclose(f["mIoU real"], saved["miou"]["real"], atol=6e-4)
     assert set(saved["class_iou"]) == {"real", "generated", "mean_colour", "blurred_real"} and len(saved["class_iou"]["real"]) == 12
@@ -62,6 +63,8 @@ def test_evaluate_without_inception_weights(tiny_run, tmp_path, monkeypatch):
 
 
 def test_evaluate_bad_input(tiny_run, tmp_path):
+    r = run_gaugan("train-segmenter", "--data", "synthetic:8", "--out", tmp_path / "s.npz", "--epochs", "1", "--class-balance", "-1")
+    assert r.returncode == 1 and "--class-balance -1.0: expected a power >= 0" in r.stderr and not (tmp_path / "s.npz").exists()
     r = run_gaugan("evaluate", "--model", tmp_path / "nope.keras", "--data", "synthetic:24", "--segmenter", tiny_run / "seg.npz")
     assert r.returncode == 1 and "nope.keras: no such model file" in r.stderr
     r = run_gaugan("evaluate", "--model", tiny_run / "run" / "generator.keras", "--data", "synthetic:24",

@@ -1,8 +1,11 @@
 """End-to-end test of the widgets in a real browser: Voila serves tests/browser/widgets_app.ipynb with a real
 Jupyter kernel on 127.0.0.1, and headless Chromium (Debian's package, driven by Playwright without any browser
 download) changes the widgets' values and looks at what they draw. Screenshots go to artifacts/browser/."""
+import contextlib
 import io
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -28,22 +31,45 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _voila(env_extra):
-    "Start Voila on a free loopback port; returns (process, url)."
+def _kernel_dir(tmp) -> str:
+    "A Jupyter data dir whose `python3` kernel is this interpreter, so Voila runs the notebook in this environment."
+    spec = Path(tmp) / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                                  "display_name": "Python 3", "language": "python"}))
+    return str(tmp)
+
+
+def _stop(proc):
+    "Terminate Voila (it shuts its kernel down), killing its whole process group if it does not stop in time."
+    if proc.poll() is None:
+        proc.terminate()
+        try: proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL); proc.wait(10)
+
+
+@contextlib.contextmanager
+def _voila(env_extra, jupyter_dir):
+    "Voila serving the widget notebook on a free loopback port; yields its URL and always stops it."
     port = _free_port()
-    env = dict(os.environ, **env_extra)
-    log = open(SHOTS / f"voila_{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "voila", str(APP), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-                             "--ServerApp.ip=127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(120):
-        if proc.poll() is not None: raise RuntimeError(f"voila exited with {proc.returncode}; see {log.name}")
+    env = dict(os.environ, JUPYTER_PATH=jupyter_dir, **env_extra)
+    with open(SHOTS / f"voila_{port}.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "voila", str(APP), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+                                 "--ServerApp.ip=127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         try:
-            urllib.request.urlopen(url + "voila/static/", timeout=1)
-            return proc, url
-        except urllib.error.HTTPError: return proc, url  # the server answers (403/404 for this probe): it is up
-        except OSError: time.sleep(0.5)
-    proc.kill(); raise RuntimeError(f"voila did not start on {url}; see {log.name}")
+            url = f"http://127.0.0.1:{port}/"
+            for _ in range(120):
+                if proc.poll() is not None: raise RuntimeError(f"voila exited with {proc.returncode}; see {log.name}")
+                try:
+                    urllib.request.urlopen(url + "voila/static/", timeout=1)
+                    break
+                except urllib.error.HTTPError: break  # the server answers (403/404 for this probe): it is up
+                except OSError: time.sleep(0.5)
+            else: raise RuntimeError(f"voila did not start on {url}; see {log.name}")
+            yield url
+        finally: _stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +78,7 @@ def browser():
     try:
         from playwright import sync_api as pw
         import voila  # noqa: F401
+        import ipykernel  # noqa: F401  (the kernel Voila starts)
     except ImportError as e: require(False, f"{e.name} is not installed (pip install -e '.[dev]')")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with pw.sync_playwright() as p:
@@ -60,21 +87,26 @@ def browser():
         b.close()
 
 
-def _open(browser, env_extra):
-    proc, url = _voila(env_extra)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(240_000)  # the kernel loads TensorFlow and the model before the first widget appears
-    try:
-        page.goto(url)
-        page.wait_for_selector("img.widget-image", state="visible")
-        page.wait_for_function("document.querySelectorAll('img.widget-image').length >= 2")
-    except Exception:
-        page.close(); proc.terminate(); proc.wait(30)
-        raise
-    return proc, page
+@pytest.fixture(scope="module")
+def jupyter_dir(tmp_path_factory): return _kernel_dir(tmp_path_factory.mktemp("jupyter"))
+
+
+@contextlib.contextmanager
+def _served(browser, jupyter_dir, env_extra):
+    "A browser page showing the widget notebook served by Voila, once both widget images are drawn."
+    with _voila(env_extra, jupyter_dir) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(240_000)  # the kernel loads TensorFlow and the model before the first widget appears
+        try:
+            page.goto(url)
+            page.wait_for_selector("img.widget-image", state="visible")
+            page.wait_for_function("[...document.querySelectorAll('img.widget-image')].filter(i => i.src.startsWith('blob:')).length >= 2")
+            yield page
+        finally: page.close()
 
 
 _PNG_BYTES = """async els => {
+    if (!els[%d].src.startsWith("blob:")) return "";
     const bytes = new Uint8Array(await (await fetch(els[%d].src)).arrayBuffer());
     let s = ""; for (const b of bytes) s += String.fromCharCode(b);
     return btoa(s);
@@ -83,7 +115,7 @@ _PNG_BYTES = """async els => {
 
 def _img(page, k):
     "The PNG the browser shows in the k-th widget image (0: latent sampler, 1: SPADE explorer), base64."
-    return page.eval_on_selector_all("img.widget-image", _PNG_BYTES % k)
+    return page.eval_on_selector_all("img.widget-image", _PNG_BYTES % (k, k))
 
 
 def _wait_change(page, k, old, timeout_s=60):
@@ -133,17 +165,13 @@ def _sampler_and_explorer(page, tag, wait_s=60):
     return failures
 
 
-def test_widgets_react_in_a_real_browser(browser):
-    proc, page = _open(browser, {})
-    try: failures = _sampler_and_explorer(page, "widgets")
-    finally: page.close(); proc.terminate(); proc.wait(30)
+def test_widgets_react_in_a_real_browser(browser, jupyter_dir):
+    with _served(browser, jupyter_dir, {}) as page: failures = _sampler_and_explorer(page, "widgets")
     assert not failures, failures
 
 
 @pytest.mark.parametrize("broken", ["sampler", "explorer"])
-def test_browser_test_notices_a_broken_callback(browser, broken):
-    proc, page = _open(browser, {"GAUGAN_BREAK": broken})
-    try: failures = _sampler_and_explorer(page, f"broken_{broken}", wait_s=20)
-    finally: page.close(); proc.terminate(); proc.wait(30)
+def test_browser_test_notices_a_broken_callback(browser, jupyter_dir, broken):
+    with _served(browser, jupyter_dir, {"GAUGAN_BREAK": broken}) as page: failures = _sampler_and_explorer(page, f"broken_{broken}", wait_s=20)
     assert failures, f"the {broken} widget's callback was disconnected, yet the browser checks passed"
     assert all(("sampler" in f or "seed" in f) == (broken == "sampler") for f in failures), failures
