@@ -362,5 +362,6 @@ d = { 'settings': { 'branch': 'main',
                                     'gaugan_nb.training.run_generator': ('training.html#run_generator', 'gaugan_nb/training.py'),
                                     'gaugan_nb.training.sample_grid': ('training.html#sample_grid', 'gaugan_nb/training.py'),
                                     'gaugan_nb.training.save_checkpoint': ('training.html#save_checkpoint', 'gaugan_nb/training.py'),
+                                    'gaugan_nb.training.state_differences': ('training.html#state_differences', 'gaugan_nb/training.py'),
                                     'gaugan_nb.training.train': ('training.html#train', 'gaugan_nb/training.py'),
                                     'gaugan_nb.training.write_atomically': ('training.html#write_atomically', 'gaugan_nb/training.py')}}}

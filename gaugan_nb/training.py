@@ -24,7 +24,7 @@ from .networks import (GauGANConfig, GaussianSampler, build_discriminator, build
 __all__ = ['METRICS', 'STRATEGIES', 'run_generator', 'GauGAN', 'encoder_gradients', 'CheckpointError', 'write_atomically',
            'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint', 'sample_grid', 'SampleGrid', 'LossPlot',
            'CheckpointEvery', 'GauGANGenerator', 'export_generator', 'load_generator', 'make_strategy',
-           'needs_custom_loop', 'is_chief', 'fit_custom', 'describe_losses', 'train']
+           'needs_custom_loop', 'is_chief', 'fit_custom', 'state_differences', 'describe_losses', 'train']
 
 # %% ../nbs/04_training.ipynb #0212bacf
 METRICS = ("d_loss", "d_real", "d_fake", "g_loss", "g_adv", "g_feat", "g_vgg", "kl")
@@ -426,6 +426,20 @@ def fit_custom(model:GauGAN, dataset, epochs:int, steps_per_epoch:int, initial_e
         if model.stop_training: break
     cbs.on_train_end()
     return history
+
+# %% ../nbs/04_training.ipynb #b7b73701
+def state_differences(a:GauGAN, b:GauGAN, rtol:float=1e-3) -> dict:
+    "Per state group, the worst max |a - b| of a variable over its allowance (see above); <= 1 means the states agree."
+    lr = dict(generator=a.cfg.lr_g, encoder=a.cfg.lr_g, discriminator=a.cfg.lr_d)
+    out, ga, gb = {}, _state_groups(a), _state_groups(b)
+    for g in ga:
+        pairs = [(np.asarray(u), np.asarray(v), bool(getattr(u, "trainable", False))) for u, v in zip(ga[g], gb[g])]
+        pairs = [(u, v, t) for u, v, t in pairs if u.size]
+        if not pairs: continue
+        floor = 1e-2 * max([float(np.abs(u).max()) for u, _, _ in pairs if u.ndim] + [1e-12])  # for all-but-zero variables
+        out[g] = max(float(np.abs(u - v).max()) / (rtol * max(float(np.abs(u).max()), floor) + (2 * lr.get(g, 0.0) if t else 0.0))
+                     for u, v, t in pairs)
+    return out
 
 # %% ../nbs/04_training.ipynb #cccc8be3
 def describe_losses(cfg:GauGANConfig) -> str:
