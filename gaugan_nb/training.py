@@ -428,12 +428,15 @@ def fit_custom(model:GauGAN, dataset, epochs:int, steps_per_epoch:int, initial_e
     return history
 
 # %% ../nbs/04_training.ipynb #b7b73701
-def state_differences(a:GauGAN, b:GauGAN, rtol:float=1e-3) -> dict:
+def state_differences(a:GauGAN, b:GauGAN, rtol:float=1e-3,
+                      skip=("bias",), # variables (and their Adam moments) left out: their path contains one of these
+                     ) -> dict:
     "Per state group, the worst max |a - b| of a variable over its allowance (see above); <= 1 means the states agree."
     lr = dict(generator=a.cfg.lr_g, encoder=a.cfg.lr_g, discriminator=a.cfg.lr_d)
     out, ga, gb = {}, _state_groups(a), _state_groups(b)
     for g in ga:
-        pairs = [(np.asarray(u), np.asarray(v), bool(getattr(u, "trainable", False))) for u, v in zip(ga[g], gb[g])]
+        pairs = [(np.asarray(u), np.asarray(v), bool(getattr(u, "trainable", False))) for u, v in zip(ga[g], gb[g])
+                 if not any(s in getattr(u, "path", u.name) for s in skip)]
         pairs = [(u, v, t) for u, v, t in pairs if u.size]
         if not pairs: continue
         floor = 1e-2 * max([float(np.abs(u).max()) for u, _, _ in pairs if u.ndim] + [1e-12])  # for all-but-zero variables
